@@ -1,0 +1,29 @@
+"""Javumbo's routes: the API under /api/, the operators' admin under /admin/."""
+
+from __future__ import annotations
+
+from django.contrib import admin
+from django.urls import URLPattern, URLResolver, include, path, re_path
+from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
+
+from javumbo import errors
+from javumbo.health import HealthView
+from javumbo.views import ApiRootView
+
+api_patterns = [
+    path("", ApiRootView.as_view(), name="api-root"),
+    path("health", HealthView.as_view(), name="health"),
+    path("schema/", SpectacularAPIView.as_view(), name="schema"),
+    path("docs/", SpectacularSwaggerView.as_view(url_name="schema"), name="docs"),
+]
+
+urlpatterns: list[URLPattern | URLResolver] = [
+    path("api/", include(api_patterns)),
+    path("admin/", admin.site.urls),
+    re_path(r"^api/.*$", errors.not_found),
+]
+
+handler400 = errors.bad_request
+handler403 = errors.permission_denied
+handler404 = errors.not_found
+handler500 = errors.server_error
