@@ -11,7 +11,17 @@ from __future__ import annotations
 
 from functools import cached_property
 
+from rest_framework.exceptions import NotAuthenticated
+from rest_framework.request import Request
 from rest_framework_simplejwt.models import TokenUser
+
+
+def learner_of(request: Request) -> LearnerTokenUser:
+    """The learner behind an authenticated API request."""
+    user = request.user
+    if not isinstance(user, LearnerTokenUser):
+        raise NotAuthenticated()
+    return user
 
 
 class LearnerTokenUser(TokenUser):

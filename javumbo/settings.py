@@ -124,6 +124,7 @@ MIDDLEWARE = [
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
+    "sessions_cache.middleware.UserDatabaseMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
 ]
@@ -152,7 +153,15 @@ DATABASES = {
         "ENGINE": "django.db.backends.sqlite3",
         "NAME": env_str("JAVUMBO_DEFAULT_DB", str(BASE_DIR / "var" / "default.sqlite3")),
     },
+    # The authenticated learner's collection, opened per request by the storage engine.
+    "userdb": {
+        "ENGINE": "sessions_cache.backend",
+        "NAME": "learner-collection",
+        "AUTOCOMMIT": False,
+        "TEST": {"NAME": "learner-collection"},
+    },
 }
+DATABASE_ROUTERS = ["sessions_cache.routers.CollectionRouter"]
 
 AUTH_PASSWORD_VALIDATORS = [
     {"NAME": "django.contrib.auth.password_validation.MinimumLengthValidator"},

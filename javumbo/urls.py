@@ -10,11 +10,12 @@ from javumbo import errors
 from javumbo.health import HealthView
 from javumbo.views import ApiRootView
 
-api_patterns = [
+api_patterns: list[URLPattern | URLResolver] = [
     path("", ApiRootView.as_view(), name="api-root"),
     path("health", HealthView.as_view(), name="health"),
     path("schema/", SpectacularAPIView.as_view(), name="schema"),
     path("docs/", SpectacularSwaggerView.as_view(url_name="schema"), name="docs"),
+    path("session/", include("sessions_cache.urls")),
 ]
 
 urlpatterns: list[URLPattern | URLResolver] = [

@@ -21,7 +21,7 @@ os.environ.update(
         "AWS_SECRET_ACCESS_KEY": "testing",
         "AWS_REGION": "us-east-1",
         "AWS_DEFAULT_REGION": "us-east-1",
-        "SECRET_KEY": f"test-secret-{RUN_ID}",
+        "SECRET_KEY": f"test-secret-key-for-this-run-only-{RUN_ID}",
         "DEBUG": "0",
         "ALLOWED_HOSTS": "testserver,localhost,127.0.0.1",
         "JAVUMBO_RESOURCE_PREFIX": f"jvt-{RUN_ID}",
