@@ -33,7 +33,7 @@ def _client(service: str) -> Any:
     client = session.client(
         service,  # type: ignore[call-overload]
         region_name=settings.AWS_REGION,
-        endpoint_url=settings.AWS_ENDPOINT_URL,
+        endpoint_url=settings.AWS_ENDPOINT_URLS[service],
         config=_CONFIG,
     )
     client.meta.events.register("before-call", _started)

@@ -70,6 +70,12 @@ ON_LAMBDA = "AWS_LAMBDA_FUNCTION_NAME" in os.environ
 # --- AWS -------------------------------------------------------------------
 AWS_REGION = env_str("AWS_REGION", os.environ.get("AWS_DEFAULT_REGION", "us-east-1"))
 AWS_ENDPOINT_URL = os.environ.get("AWS_ENDPOINT_URL") or None
+# Per-service endpoints (boto3's own variable names) win over AWS_ENDPOINT_URL, so S3
+# and DynamoDB can be served by different local peers.
+AWS_ENDPOINT_URLS = {
+    "s3": os.environ.get("AWS_ENDPOINT_URL_S3") or AWS_ENDPOINT_URL,
+    "dynamodb": os.environ.get("AWS_ENDPOINT_URL_DYNAMODB") or AWS_ENDPOINT_URL,
+}
 JAVUMBO_STAGE = env_str("JAVUMBO_STAGE", "dev")
 JAVUMBO_RESOURCE_PREFIX = env_str("JAVUMBO_RESOURCE_PREFIX", f"javumbo-{JAVUMBO_STAGE}")
 JAVUMBO_BUCKET = env_str("JAVUMBO_BUCKET", f"{JAVUMBO_RESOURCE_PREFIX}-collections")
@@ -129,7 +135,8 @@ MIDDLEWARE = [
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
 ]
 
-ROOT_URLCONF = "javumbo.urls"
+# Overridable so that tests can serve extra routes from separate server processes.
+ROOT_URLCONF = env_str("JAVUMBO_ROOT_URLCONF", "javumbo.urls")
 WSGI_APPLICATION = "javumbo.wsgi.application"
 APPEND_SLASH = False
 

@@ -259,3 +259,21 @@ def test_requests_without_a_token_cannot_open_any_collection(alice):
 
     response = APIClient().get("/api/test/revlog")
     assert response.status_code == 401
+
+
+def test_dying_between_the_append_and_the_local_commit_loses_nothing(alice, container):
+    client = alice.client()
+    client.raise_request_exception = False
+    rid = next(ids)
+    real_append = store.journal_append
+
+    def append_then_die(*args, **kwargs):
+        real_append(*args, **kwargs)
+        raise SystemExit("the container is gone")
+
+    with mock.patch.object(store, "journal_append", append_then_die), pytest.raises(SystemExit):
+        client.post("/api/test/revlog", {"ids": [rid]}, format="json")
+    assert journal_seqs(alice.username) == [1]
+    assert revlog_ids(client).count(rid) == 1  # this container catches up from the journal
+    container()
+    assert revlog_ids(alice.client()).count(rid) == 1
