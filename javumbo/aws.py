@@ -37,15 +37,24 @@ def _client(service: str) -> Any:
         config=_CONFIG,
     )
     client.meta.events.register("before-call", _started)
+    client.meta.events.register("before-send", _sending)
     client.meta.events.register("after-call", functools.partial(_finished, service))
     client.meta.events.register("after-call-error", functools.partial(_finished, service))
     return client
 
 
-def _started(context: dict[str, Any], params: dict[str, Any], **_: Any) -> None:
+def _started(context: dict[str, Any], **_: Any) -> None:
     context["javumbo_started"] = time.perf_counter()
-    body = params.get("body")
-    context["javumbo_sent"] = len(body) if isinstance(body, bytes | bytearray) else 0
+    context["javumbo_sent"] = 0
+
+
+def _sending(request: Any, **_: Any) -> None:
+    # Retries send again: count every attempt's bytes.
+    context = getattr(request, "context", None)
+    if context is not None:
+        context["javumbo_sent"] = context.get("javumbo_sent", 0) + int(
+            request.headers.get("Content-Length") or 0
+        )
 
 
 def _finished(service: str, context: dict[str, Any], model: Any, **kwargs: Any) -> None:

@@ -12,7 +12,7 @@ from __future__ import annotations
 import contextlib
 import contextvars
 import sqlite3
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 
@@ -20,7 +20,7 @@ from django.core.exceptions import ImproperlyConfigured
 
 from sessions_cache import engine
 
-Learner = tuple[str, str]  # (username, collection id)
+Learner = tuple[str, str | None]  # (username, collection id; None: whatever account exists)
 
 
 class CollectionAccess:
@@ -82,3 +82,21 @@ def access_begin(access: CollectionAccess) -> contextvars.Token[CollectionAccess
 
 def access_end(token: contextvars.Token[CollectionAccess | None]) -> None:
     _current.reset(token)
+
+
+@contextlib.contextmanager
+def collection_session(username: str, collection_id: str | None = None) -> Iterator[None]:
+    """Use ``userdb`` outside a request (commands, jobs, the benchmark) under the same
+    protocol: changes made in the block are journaled and committed when it ends
+    without an exception, and rolled back when it raises."""
+    from django.db import connections
+
+    access = CollectionAccess(lambda: (username, collection_id))
+    token = access_begin(access)
+    try:
+        yield
+        access.finish(connections["userdb"].connection, commit=True, idempotency=None)
+    finally:
+        connections["userdb"].close()
+        access.close()
+        access_end(token)
