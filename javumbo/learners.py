@@ -21,7 +21,7 @@ import zoneinfo
 from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import UTC, datetime
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import bcrypt
 from botocore.exceptions import BotoCoreError, ClientError
@@ -29,6 +29,9 @@ from django.conf import settings
 
 from javumbo import aws
 from javumbo.errors import Conflict, InvalidInput, NotFound, Unavailable
+
+if TYPE_CHECKING:
+    from mypy_boto3_dynamodb.type_defs import AttributeValueTypeDef
 
 USERNAME_PATTERN = re.compile(r"[a-z0-9_-]{3,32}")
 NAME_MAX_CHARS = 100
@@ -187,7 +190,7 @@ def learner_insert(*, username: str, name: str, password: str, timezone: str) ->
     _require("name", name_problems(name))
     _require("timezone", timezone_problems(timezone))
     now = _now()
-    item = {
+    item: dict[str, AttributeValueTypeDef] = {
         "username": {"S": username},
         "name": {"S": name},
         "password_hash": {"S": _password_hash(password)},

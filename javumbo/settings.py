@@ -102,6 +102,18 @@ JAVUMBO_FUZZ = env_bool("JAVUMBO_FUZZ", True)
 JWT_ACCESS_MINUTES = env_int("JWT_ACCESS_MINUTES", 15, minimum=1)
 JWT_REFRESH_DAYS = env_int("JWT_REFRESH_DAYS", 14, minimum=1)
 
+# --- Account throttles (javumbo/throttling.py; docs/accounts.md) -----------------
+# Fixed windows counted in the DynamoDB throttle table, so they hold across containers.
+JAVUMBO_LOGIN_PER_ADDRESS = env_int("JAVUMBO_LOGIN_PER_ADDRESS", 30, minimum=1)
+JAVUMBO_LOGIN_PER_USERNAME = env_int("JAVUMBO_LOGIN_PER_USERNAME", 10, minimum=1)
+JAVUMBO_LOGIN_WINDOW_SECONDS = env_int("JAVUMBO_LOGIN_WINDOW_SECONDS", 300, minimum=1)
+JAVUMBO_REGISTER_PER_ADDRESS = env_int("JAVUMBO_REGISTER_PER_ADDRESS", 5, minimum=1)
+JAVUMBO_REGISTER_PER_USERNAME = env_int("JAVUMBO_REGISTER_PER_USERNAME", 10, minimum=1)
+JAVUMBO_REGISTER_WINDOW_SECONDS = env_int("JAVUMBO_REGISTER_WINDOW_SECONDS", 3600, minimum=1)
+# Behind API Gateway the caller's address is X-Forwarded-For's first entry.
+JAVUMBO_TRUST_X_FORWARDED_FOR = env_bool("JAVUMBO_TRUST_X_FORWARDED_FOR", ON_LAMBDA)
+# --- end of account throttles ----------------------------------------------------
+
 # --- Django ------------------------------------------------------------------
 INSTALLED_APPS = [
     "django.contrib.admin",

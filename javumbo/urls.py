@@ -6,7 +6,7 @@ from django.contrib import admin
 from django.urls import URLPattern, URLResolver, include, path, re_path
 from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
 
-from javumbo import errors
+from javumbo import account_views, errors
 from javumbo.health import HealthView
 from javumbo.views import ApiRootView
 
@@ -16,11 +16,15 @@ api_patterns: list[URLPattern | URLResolver] = [
     path("schema/", SpectacularAPIView.as_view(), name="schema"),
     path("docs/", SpectacularSwaggerView.as_view(url_name="schema"), name="docs"),
     path("session/", include("sessions_cache.urls")),
+    path("auth/", include("javumbo.account_urls")),
 ]
 
 urlpatterns: list[URLPattern | URLResolver] = [
     path("api/", include(api_patterns)),
     path("admin/", admin.site.urls),
+    # The existing React client's paths, aliases of /api/auth/register and /api/auth/login.
+    path("register", account_views.RegisterView.as_view(), name="register"),
+    path("login", account_views.LoginView.as_view(), name="login"),
     re_path(r"^api/.*$", errors.not_found),
 ]
 

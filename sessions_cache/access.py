@@ -30,6 +30,7 @@ class CollectionAccess:
         self.opened: engine.OpenCollection | None = None
         self.capture: engine.Capture | None = None
         self.changed = False
+        self.account_deleted = False
 
     def open(self) -> Path:
         """Lock and catch up the learner's file (first touch of ``userdb`` in this request)."""
@@ -64,6 +65,13 @@ class CollectionAccess:
 _current: contextvars.ContextVar[CollectionAccess | None] = contextvars.ContextVar(
     "collection_access", default=None
 )
+
+
+def access_account_deleted() -> None:
+    """Tell the request in progress (if any) that its learner no longer exists."""
+    access = _current.get()
+    if access is not None:
+        access.account_deleted = True
 
 
 def current_access() -> CollectionAccess:

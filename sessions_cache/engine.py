@@ -354,7 +354,9 @@ def collection_set_active(*, username: str, active: bool) -> None:
 def collection_delete(*, username: str) -> None:
     """Delete every trace: S3 objects (all versions), journal, sessions, local cache."""
     from sessions_cache import sessions  # sessions import the engine's errors
+    from sessions_cache.access import access_account_deleted
 
+    access_account_deleted()  # the answer must not start a new session for them
     cache = CachedCollection(username)
     with cache.locked():
         store.journal_delete(username)

@@ -47,7 +47,8 @@ class UserDatabaseMiddleware:
             request.body  # noqa: B018 - read once so that a retried attempt can read it again
         response = self._attempts(request, key)
         learner = request_learner(request)
-        if learner is not None and response.status_code != 401:
+        deleted = getattr(request, "javumbo_account_deleted", False)
+        if learner is not None and response.status_code != 401 and not deleted:
             response = self._with_session(request, learner[0], response)
         return response
 
@@ -80,6 +81,7 @@ class UserDatabaseMiddleware:
                 if stored is not None:
                     return stored
             response = self.get_response(request)
+            request.javumbo_account_deleted = access.account_deleted  # type: ignore[attr-defined]
             record = idempotency.record_for(request, key, response)
             conn = connections["userdb"].connection
             access.finish(conn, commit=response.status_code < 400, idempotency=record)
