@@ -111,7 +111,7 @@ JAVUMBO_REGISTER_PER_ADDRESS = env_int("JAVUMBO_REGISTER_PER_ADDRESS", 5, minimu
 JAVUMBO_REGISTER_PER_USERNAME = env_int("JAVUMBO_REGISTER_PER_USERNAME", 10, minimum=1)
 JAVUMBO_REGISTER_WINDOW_SECONDS = env_int("JAVUMBO_REGISTER_WINDOW_SECONDS", 3600, minimum=1)
 # Behind API Gateway the caller's address is X-Forwarded-For's first entry.
-JAVUMBO_TRUST_X_FORWARDED_FOR = env_bool("JAVUMBO_TRUST_X_FORWARDED_FOR", ON_LAMBDA)
+JAVUMBO_TRUST_X_FORWARDED_FOR = env_bool("JAVUMBO_TRUST_X_FORWARDED_FOR", False)
 # --- end of account throttles ----------------------------------------------------
 
 # --- Django ------------------------------------------------------------------

@@ -66,10 +66,15 @@ class WindowCounter:
 
 
 def client_address(request: Request) -> str:
-    """The caller's address: API Gateway's X-Forwarded-For first entry when we sit behind it."""
+    """The caller's address.
+
+    On Lambda, Zappa already sets REMOTE_ADDR from the entry API Gateway appended to
+    X-Forwarded-For (earlier entries are the client's own words). Behind a proxy of
+    your own, JAVUMBO_TRUST_X_FORWARDED_FOR takes the last entry: the one it added.
+    """
     forwarded = request.META.get("HTTP_X_FORWARDED_FOR", "")
     if settings.JAVUMBO_TRUST_X_FORWARDED_FOR and forwarded.strip():
-        return forwarded.split(",")[0].strip()
+        return forwarded.split(",")[-1].strip()
     return str(request.META.get("REMOTE_ADDR") or "unknown")
 
 
