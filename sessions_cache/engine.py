@@ -325,7 +325,9 @@ def compact_idle(*, idle_seconds: int | None = None) -> list[CompactResult]:
 # --- Lifecycle ----------------------------------------------------------------------------
 
 
-def collection_create(*, username: str, collection_id: str, build: Callable[[Path], None]) -> None:
+def collection_create(
+    *, username: str, collection_id: str, build: Callable[[Path], object]
+) -> None:
     """Create a learner's first snapshot (create-only) and their journal's meta item."""
     cache = CachedCollection(username)
     with cache.locked():

@@ -6,6 +6,8 @@ difference, so a second run changes nothing and says so.
 
 from __future__ import annotations
 
+import logging
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
@@ -15,6 +17,7 @@ if TYPE_CHECKING:
     from mypy_boto3_dynamodb import DynamoDBClient
     from mypy_boto3_s3 import S3Client
 
+log = logging.getLogger("javumbo")
 PUBLIC_ACCESS_BLOCK = {
     "BlockPublicAcls": True,
     "IgnorePublicAcls": True,
@@ -81,28 +84,57 @@ def bucket_provision(s3: S3Client, bucket: str, region: str) -> list[str]:
         s3.create_bucket(**kwargs)
         done.append(f"created bucket {bucket}")
     if s3.get_bucket_versioning(Bucket=bucket).get("Status") != "Enabled":
-        s3.put_bucket_versioning(Bucket=bucket, VersioningConfiguration={"Status": "Enabled"})
-        done.append(f"enabled versioning on {bucket}")
+        done += _setting_apply(
+            f"enabled versioning on {bucket}",
+            lambda: s3.put_bucket_versioning(
+                Bucket=bucket, VersioningConfiguration={"Status": "Enabled"}
+            ),
+        )
     if _bucket_setting(s3.get_bucket_encryption, bucket, "ServerSideEncryptionConfiguration") != (
         ENCRYPTION
     ):
-        s3.put_bucket_encryption(Bucket=bucket, ServerSideEncryptionConfiguration=ENCRYPTION)  # type: ignore[arg-type]
-        done.append(f"set default encryption on {bucket}")
+        done += _setting_apply(
+            f"set default encryption on {bucket}",
+            lambda: s3.put_bucket_encryption(
+                Bucket=bucket,
+                ServerSideEncryptionConfiguration=ENCRYPTION,  # type: ignore[arg-type]
+            ),
+        )
     if _bucket_setting(s3.get_public_access_block, bucket, "PublicAccessBlockConfiguration") != (
         PUBLIC_ACCESS_BLOCK
     ):
-        s3.put_public_access_block(
-            Bucket=bucket,
-            PublicAccessBlockConfiguration=PUBLIC_ACCESS_BLOCK,  # type: ignore[arg-type]
+        done += _setting_apply(
+            f"blocked public access to {bucket}",
+            lambda: s3.put_public_access_block(
+                Bucket=bucket,
+                PublicAccessBlockConfiguration=PUBLIC_ACCESS_BLOCK,  # type: ignore[arg-type]
+            ),
         )
-        done.append(f"blocked public access to {bucket}")
     if _lifecycle_ids(s3, bucket) != {rule["ID"] for rule in LIFECYCLE_RULES}:
-        s3.put_bucket_lifecycle_configuration(
-            Bucket=bucket,
-            LifecycleConfiguration={"Rules": LIFECYCLE_RULES},  # type: ignore[typeddict-item]
+        done += _setting_apply(
+            f"set lifecycle rules on {bucket}",
+            lambda: s3.put_bucket_lifecycle_configuration(
+                Bucket=bucket,
+                LifecycleConfiguration={"Rules": LIFECYCLE_RULES},  # type: ignore[typeddict-item]
+            ),
         )
-        done.append(f"set lifecycle rules on {bucket}")
     return done
+
+
+def _setting_apply(change: str, apply: Callable[[], object]) -> list[str]:
+    """Apply one bucket setting: ``[change]``, or ``[]`` and a warning if the endpoint lacks it.
+
+    Only S3-compatible stores answer NotImplemented (SeaweedFS has no public access
+    block); AWS implements every one of these settings, so there any failure raises.
+    """
+    try:
+        apply()
+    except ClientError as exc:
+        if exc.response.get("Error", {}).get("Code") != "NotImplemented":
+            raise
+        log.warning("provisioning: this S3 endpoint cannot do this, skipped: %s", change)
+        return []
+    return [change]
 
 
 def _bucket_setting(getter: Any, bucket: str, key: str) -> Any:

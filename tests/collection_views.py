@@ -81,6 +81,7 @@ class CompetitorView(APIView):
         self.attempts[key] = seen + 1
         if seen < int(request.data["rivals"]):
             opened = current_access().opened
+            assert opened is not None
             rival = int(request.data["rival"]) + seen
             ops = [["i", "revlog", rival, rival_row(rival)]]
             store.journal_append(

@@ -54,7 +54,7 @@ def test_reaching_the_threshold_compacts_into_a_new_snapshot(alice, settings):
     write(alice, 1)
     assert snapshot(alice.username).seq == 5
     entries, meta = store.journal_read(alice.username, 0)
-    assert meta.snapshot_seq == 5
+    assert meta is not None and meta.snapshot_seq == 5
     assert all(e.expires_at is not None for e in entries)
 
 
@@ -107,7 +107,7 @@ def test_a_lagging_compactor_leaves_the_newer_snapshot_in_place(alice, container
     assert snapshot(alice.username).seq == 5
     assert result.snapshot_seq == 2
     _, meta = store.journal_read(alice.username, 0)
-    assert meta.snapshot_seq == 5
+    assert meta is not None and meta.snapshot_seq == 5
 
 
 def test_compaction_with_nothing_pending_uploads_nothing(alice):
