@@ -12,8 +12,6 @@ class SessionSerializer(serializers.Serializer):
 
 
 class SessionStatusSerializer(SessionSerializer):
-    session_id = serializers.CharField(allow_null=True)
-    expires_at = serializers.IntegerField(allow_null=True, help_text="epoch milliseconds")
     pending_changes = serializers.IntegerField()
     snapshot_seq = serializers.IntegerField()
     head_seq = serializers.IntegerField()

@@ -33,15 +33,13 @@ class SessionStatusView(APIView):
         user = learner_of(request)
         with engine.collection_locked(user.username, user.collection_id) as opened:
             seq, meta = opened.seq, opened.meta
-        header = request.headers.get("X-Session-ID")
-        session = (
-            sessions.session_get(header) if header else sessions.session_live_for(user.username)
-        )
-        live = session is not None and session.username == user.username
+        # Every authenticated answer belongs to a session (the middleware names it in
+        # X-Session-ID), so the status describes that one.
+        session = sessions.session_touch(user.username, request.headers.get("X-Session-ID"))
         body = {
-            "session_id": session.session_id if live and session else None,
-            "active": live,
-            "expires_at": session.expires_at * 1000 if live and session else None,
+            "session_id": session.session_id,
+            "active": session.active,
+            "expires_at": session.expires_at * 1000,
             "pending_changes": max(0, seq - meta.snapshot_seq),
             "snapshot_seq": meta.snapshot_seq,
             "head_seq": seq,

@@ -91,3 +91,10 @@ def test_session_endpoints_need_a_token():
 
     assert APIClient().post("/api/session/start").status_code == 401
     assert APIClient().get("/api/session/status").status_code == 401
+
+
+def test_status_describes_the_session_the_answer_belongs_to(alice):
+    response = alice.client().get("/api/session/status")
+    body = response.json()
+    assert body["active"] is True
+    assert body["sessionId"] == response["X-Session-ID"]
