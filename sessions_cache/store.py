@@ -36,7 +36,13 @@ if TYPE_CHECKING:
 
 META_SEQ = 2**53 - 1
 PENDING_SHARDS = 8
-CONDITION_FAILED = ("ConditionalCheckFailedException", "PreconditionFailed", "412")
+# S3 answers 409 ConditionalRequestConflict when conditional writes overlap: a lost race too.
+CONDITION_FAILED = (
+    "ConditionalCheckFailedException",
+    "PreconditionFailed",
+    "412",
+    "ConditionalRequestConflict",
+)
 
 
 class JournalConflict(Exception):
