@@ -291,18 +291,9 @@ def main(args: list[str]) -> None:
     import django
 
     django.setup()
-    from django.conf import settings
+    from sessions_cache.provisioning import provision_configured
 
-    from javumbo import aws
-    from sessions_cache.provisioning import provision
-
-    provision(
-        aws.s3(),
-        aws.dynamodb(),
-        bucket=settings.JAVUMBO_BUCKET,
-        tables=settings.JAVUMBO_TABLES,
-        region=settings.AWS_REGION,
-    )
+    provision_configured()
     reps = 10 if quick else 40
     large_cards = 4_000 if quick else 40_000
     print("Javumbo storage benchmark (local moto endpoint, serialized; python -m bench storage)")

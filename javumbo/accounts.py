@@ -15,7 +15,14 @@ from pathlib import Path
 
 from decks import anki
 from javumbo import learners
-from javumbo.errors import Forbidden, JavumboError, NotFound, Unavailable
+from javumbo.errors import (
+    AccountGone,
+    AccountInactive,
+    Forbidden,
+    JavumboError,
+    NotFound,
+    Unavailable,
+)
 from javumbo.learners import Learner, LearnerPage
 from javumbo.starter_deck import starter_deck_add
 from javumbo.tokens import TokenPair, refresh_claims, tokens_issue
@@ -30,17 +37,6 @@ class InvalidCredentials(JavumboError):
     status_code = 401
     default_code = "invalid_credentials"
     default_detail = "Wrong username or password."
-
-
-class AccountInactive(Forbidden):
-    default_code = "account_inactive"
-    default_detail = "This account is deactivated."
-
-
-class AccountGone(JavumboError):
-    status_code = 401
-    default_code = "account_gone"
-    default_detail = "This account no longer exists; sign in again."
 
 
 class TokenRevoked(JavumboError):

@@ -49,6 +49,19 @@ class Forbidden(JavumboError):
     default_detail = "You may not do that."
 
 
+class AccountGone(JavumboError):
+    """The token names an account that no longer exists (or a deleted earlier one)."""
+
+    status_code = 401
+    default_code = "account_gone"
+    default_detail = "This account no longer exists; sign in again."
+
+
+class AccountInactive(Forbidden):
+    default_code = "account_inactive"
+    default_detail = "This account is deactivated."
+
+
 class Conflict(JavumboError):
     status_code = status.HTTP_409_CONFLICT
     default_code = "conflict"

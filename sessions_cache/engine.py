@@ -23,22 +23,11 @@ from typing import Any
 from django.conf import settings
 
 from javumbo.accounting import current_cost, sqlite_timer
-from javumbo.errors import Conflict, Forbidden, JavumboError
+from javumbo.errors import AccountGone, AccountInactive, Conflict, JavumboError
 from sessions_cache import journal, store
 from sessions_cache.cache import CachedCollection, CacheState
 
 log = logging.getLogger("javumbo")
-
-
-class CollectionGone(JavumboError):
-    status_code = 401
-    default_code = "account_gone"
-    default_detail = "This account no longer exists; sign in again."
-
-
-class AccountInactive(Forbidden):
-    default_code = "account_inactive"
-    default_detail = "This account is deactivated."
 
 
 class JournalGap(JavumboError):
@@ -103,9 +92,9 @@ def _catch_up(username: str, expected_id: str | None, cache: CachedCollection) -
     entries, meta = store.journal_read(username, state.seq)
     if meta is None:
         cache.discard()
-        raise CollectionGone()
+        raise AccountGone()
     if expected_id is not None and meta.collection_id != expected_id:
-        raise CollectionGone()
+        raise AccountGone()
     if not meta.active:
         raise AccountInactive()
     if meta.collection_id != state.collection_id:
@@ -139,7 +128,7 @@ def _download(username: str, cache: CachedCollection) -> CacheState:
     try:
         snapshot = store.snapshot_download(username, scratch)
     except store.SnapshotMissing:
-        raise CollectionGone() from None
+        raise AccountGone() from None
     state = CacheState(snapshot.collection_id, snapshot.seq)
     cache.install(scratch, state)
     return state
@@ -281,7 +270,7 @@ def _snapshot_replace(opened: OpenCollection, body: bytes) -> str | None:
         except store.SnapshotConflict:
             current = store.snapshot_head(opened.username)
             if current is None:
-                raise CollectionGone() from None
+                raise AccountGone() from None
             if current.seq >= opened.seq:
                 store.meta_record_snapshot(opened.username, current.seq, current.etag)
                 return None

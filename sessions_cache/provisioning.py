@@ -204,6 +204,21 @@ def _create_table_args(name: str, spec: TableSpec) -> dict[str, Any]:
     return args
 
 
+def provision_configured() -> list[str]:
+    """Provision the bucket and tables the settings name, with the process's clients."""
+    from django.conf import settings
+
+    from javumbo import aws
+
+    return provision(
+        aws.s3(),
+        aws.dynamodb(),
+        bucket=settings.JAVUMBO_BUCKET,
+        tables=settings.JAVUMBO_TABLES,
+        region=settings.AWS_REGION,
+    )
+
+
 def provision(
     s3: S3Client, ddb: DynamoDBClient, *, bucket: str, tables: dict[str, str], region: str
 ) -> list[str]:

@@ -89,8 +89,8 @@ def session_get(session_id: str) -> Session | None:
     return session if session.active else None
 
 
-def session_live_for(username: str) -> Session | None:
-    """The learner's newest live session, if any (GSI query)."""
+def _sessions_of(username: str) -> list[Session]:
+    """Every session record of the learner, expired ones included (GSI query)."""
     try:
         items = aws.dynamodb().query(
             TableName=_table(),
@@ -100,7 +100,12 @@ def session_live_for(username: str) -> Session | None:
         )["Items"]
     except (BotoCoreError, ClientError) as exc:
         raise unavailable(exc) from exc
-    live = [s for s in map(_from_item, items) if s.active]
+    return [_from_item(item) for item in items]
+
+
+def session_live_for(username: str) -> Session | None:
+    """The learner's newest live session, if any."""
+    live = [s for s in _sessions_of(username) if s.active]
     return max(live, key=lambda s: s.expires_at) if live else None
 
 
@@ -199,18 +204,14 @@ def session_end(session: Session) -> None:
 
 
 def sessions_delete_for(username: str) -> None:
-    try:
-        items = aws.dynamodb().query(
-            TableName=_table(),
-            IndexName="username-index",
-            KeyConditionExpression="username = :u",
-            ExpressionAttributeValues={":u": {"S": username}},
-        )["Items"]
-        for item in items:
-            _forget(item["session_id"]["S"])
-            aws.dynamodb().delete_item(TableName=_table(), Key={"session_id": item["session_id"]})
-    except (BotoCoreError, ClientError) as exc:
-        raise unavailable(exc) from exc
+    for session in _sessions_of(username):
+        _forget(session.session_id)
+        try:
+            aws.dynamodb().delete_item(
+                TableName=_table(), Key={"session_id": {"S": session.session_id}}
+            )
+        except (BotoCoreError, ClientError) as exc:
+            raise unavailable(exc) from exc
 
 
 def sessions_active(*, limit: int = 200) -> list[Session]:

@@ -5,28 +5,32 @@ from __future__ import annotations
 from collections.abc import Iterator
 
 import pytest
-from django.conf import settings
 from rest_framework.test import APIClient
 
-from javumbo import aws
-from sessions_cache.provisioning import provision
+from sessions_cache.provisioning import provision_configured
 
 
 @pytest.fixture(scope="session", autouse=True)
 def provisioned() -> Iterator[None]:
-    provision(
-        aws.s3(),
-        aws.dynamodb(),
-        bucket=settings.JAVUMBO_BUCKET,
-        tables=settings.JAVUMBO_TABLES,
-        region=settings.AWS_REGION,
-    )
+    provision_configured()
     yield
 
 
 @pytest.fixture
 def client() -> APIClient:
     return APIClient()
+
+
+@pytest.fixture
+def container(settings, tmp_path_factory):
+    """A fresh container: its own, empty cache directory; call it again for another."""
+
+    def fresh():
+        settings.JAVUMBO_CACHE_DIR = tmp_path_factory.mktemp("container")
+        return settings.JAVUMBO_CACHE_DIR
+
+    fresh()
+    return fresh
 
 
 # --- Learners (javumbo.accounts) ------------------------------------------------------

@@ -19,16 +19,6 @@ ids = itertools.count(1_810_000_000_000)
 
 
 @pytest.fixture
-def container(settings, tmp_path_factory):
-    def fresh():
-        settings.JAVUMBO_CACHE_DIR = tmp_path_factory.mktemp("container")
-        return settings.JAVUMBO_CACHE_DIR
-
-    fresh()
-    return fresh
-
-
-@pytest.fixture
 def alice(container):
     return learner_create("alice")
 

@@ -18,18 +18,6 @@ ids = itertools.count(1_800_000_000_000)
 
 
 @pytest.fixture
-def container(settings, tmp_path_factory):
-    """A fresh container: its own, empty cache directory."""
-
-    def fresh():
-        settings.JAVUMBO_CACHE_DIR = tmp_path_factory.mktemp("container")
-        return settings.JAVUMBO_CACHE_DIR
-
-    fresh()
-    return fresh
-
-
-@pytest.fixture
 def alice(container):
     return learner_create("alice")
 

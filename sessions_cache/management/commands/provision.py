@@ -7,21 +7,14 @@ from typing import Any
 from django.conf import settings
 from django.core.management.base import BaseCommand
 
-from javumbo import aws
-from sessions_cache.provisioning import provision
+from sessions_cache.provisioning import provision_configured
 
 
 class Command(BaseCommand):
     help = "Create the S3 bucket and DynamoDB tables Javumbo needs; a second run changes nothing."
 
     def handle(self, *args: Any, **options: Any) -> None:
-        changes = provision(
-            aws.s3(),
-            aws.dynamodb(),
-            bucket=settings.JAVUMBO_BUCKET,
-            tables=settings.JAVUMBO_TABLES,
-            region=settings.AWS_REGION,
-        )
+        changes = provision_configured()
         target = settings.AWS_ENDPOINT_URL or f"AWS {settings.AWS_REGION}"
         for change in changes:
             self.stdout.write(f"  {change}")
