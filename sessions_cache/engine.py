@@ -81,7 +81,12 @@ def collection_locked(username: str, collection_id: str | None) -> Iterator[Open
     """
     cache = CachedCollection(username)
     with cache.locked():
-        yield _catch_up(username, collection_id, cache)
+        try:
+            opened = _catch_up(username, collection_id, cache)
+        except store.SpillMissing:
+            # Folded and deleted while we read the journal: the meta now points past it.
+            opened = _catch_up(username, collection_id, cache)
+        yield opened
 
 
 def _catch_up(username: str, expected_id: str | None, cache: CachedCollection) -> OpenCollection:
@@ -117,6 +122,8 @@ def _catch_up(username: str, expected_id: str | None, cache: CachedCollection) -
 
 
 def _needs_snapshot(state: CacheState, entries: list[store.Entry], meta: store.Meta) -> bool:
+    if any(e.spill and e.seq <= meta.snapshot_seq for e in entries):
+        return True  # folded spills may already be deleted: the snapshot holds them
     if entries:
         contiguous = all(e.seq == state.seq + i + 1 for i, e in enumerate(entries))
         return not contiguous
@@ -240,7 +247,9 @@ def compact(opened: OpenCollection) -> CompactResult:
     if etag is not None:
         store.meta_record_snapshot(opened.username, head, etag)
     folded = list(range(meta.snapshot_seq + 1, head + 1))
+    spilled, _ = store.journal_read(opened.username, meta.snapshot_seq)
     store.entries_fold(opened.username, folded)
+    store.spills_delete([e.spill for e in spilled if e.spill and e.seq <= head])
     opened.meta = store.Meta(meta.collection_id, meta.active, head, etag or meta.snapshot_etag)
     return CompactResult(opened.username, head, len(folded))
 

@@ -57,6 +57,10 @@ class SnapshotMissing(Exception):
     """The learner has no snapshot (the account was deleted, or never finished creating)."""
 
 
+class SpillMissing(Exception):
+    """A spilled entry's object is gone: the entry was folded and its object deleted."""
+
+
 class IdempotencyReplay(Exception):
     """A request with the same Idempotency-Key was already acknowledged."""
 
@@ -253,8 +257,26 @@ def entry_payload(username: str, entry: Entry) -> bytes:
     try:
         response = aws.s3().get_object(Bucket=settings.JAVUMBO_BUCKET, Key=entry.spill)
         return response["Body"].read()
-    except (BotoCoreError, ClientError) as exc:
+    except ClientError as exc:
+        if exc.response.get("Error", {}).get("Code") in ("NoSuchKey", "404"):
+            raise SpillMissing(entry.spill) from exc
         raise unavailable(exc) from exc
+    except BotoCoreError as exc:
+        raise unavailable(exc) from exc
+
+
+def spills_delete(keys: list[str]) -> None:
+    """Delete folded entries' spill objects (every version: they are never needed again)."""
+    s3, bucket = aws.s3(), settings.JAVUMBO_BUCKET
+    for key in keys:
+        try:
+            listing = s3.list_object_versions(Bucket=bucket, Prefix=key)
+            versions = listing.get("Versions", []) + listing.get("DeleteMarkers", [])
+            objects = [{"Key": v["Key"], "VersionId": v["VersionId"]} for v in versions]
+            if objects:
+                s3.delete_objects(Bucket=bucket, Delete={"Objects": objects})  # type: ignore[typeddict-item]
+        except (BotoCoreError, ClientError) as exc:
+            raise unavailable(exc) from exc
 
 
 def journal_append(

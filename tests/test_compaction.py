@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import itertools
+import sqlite3
 import time
 from unittest import mock
 
@@ -129,3 +130,27 @@ def test_the_scheduled_commands_run(capsys, alice):
     events.compact_idle_collections({}, None)
     events.clean_container_cache({}, None)
     assert snapshot(alice.username).seq == 1
+
+
+@pytest.mark.urls("tests.collection_views")
+def test_compaction_deletes_folded_spills_and_a_lagging_container_uses_the_snapshot(
+    alice, container
+):
+    lagging = django_settings.JAVUMBO_CACHE_DIR
+    alice.client().get("/api/test/revlog")  # warm at seq 0
+    container()
+    response = alice.client().post("/api/test/note", {"size": 500_000, "id": 78}, format="json")
+    assert response.status_code == 201
+    entries, _ = store.journal_read(alice.username, 0)
+    spill = entries[0].spill
+    assert spill is not None
+    engine.collection_compact(username=alice.username)
+    listing = aws.s3().list_object_versions(Bucket=django_settings.JAVUMBO_BUCKET, Prefix=spill)
+    assert not listing.get("Versions") and not listing.get("DeleteMarkers")
+    django_settings.JAVUMBO_CACHE_DIR = lagging
+    response = alice.client().get("/api/test/revlog")
+    assert response.status_code == 200
+    assert requests_made(response)["s3"] == 1  # the snapshot, not the deleted spill
+    cached = sqlite3.connect(lagging / alice.username / "collection.anki2")
+    assert cached.execute("SELECT length(flds) FROM notes WHERE id = 78").fetchone() == (500_000,)
+    cached.close()
