@@ -34,6 +34,7 @@ if TYPE_CHECKING:
     from mypy_boto3_dynamodb.type_defs import AttributeValueTypeDef
 
 USERNAME_PATTERN = re.compile(r"[a-z0-9_-]{3,32}")
+BCRYPT_HASH_PATTERN = re.compile(r"\$2[aby]\$\d\d\$[./A-Za-z0-9]{53}")
 NAME_MAX_CHARS = 100
 PASSWORD_MIN_CHARS = 8
 PASSWORD_MAX_BYTES = 72  # bcrypt ignores everything after the 72nd byte
@@ -101,6 +102,13 @@ def timezone_problems(timezone: str) -> list[str]:
 @functools.cache
 def _timezone_names() -> frozenset[str]:
     return frozenset(zoneinfo.available_timezones())
+
+
+def password_hash_problems(password_hash: str) -> list[str]:
+    """Why a hash made elsewhere cannot be kept as it is; empty when it is a bcrypt hash."""
+    if BCRYPT_HASH_PATTERN.fullmatch(password_hash):
+        return []
+    return ["Not a bcrypt hash ($2a$, $2b$ or $2y$, 60 characters)."]
 
 
 def name_problems(name: str) -> list[str]:
@@ -209,6 +217,45 @@ def learner_insert(*, username: str, name: str, password: str, timezone: str) ->
     except ClientError as exc:
         raise UsernameTaken() from exc
     return _from_item(item)
+
+
+def learner_import(
+    *, username: str, name: str, password_hash: str, origin: str, timezone: str = "UTC"
+) -> tuple[Learner, bool]:
+    """Create a learner who keeps a bcrypt hash made elsewhere (a server Javumbo replaces),
+    so they sign in with their old password. The item records ``origin``.
+
+    Returns ``(learner, True)`` when created now, ``(learner, False)`` when an earlier
+    import from the same origin made this learner already; raises UsernameTaken when
+    the name belongs to an account made any other way.
+    """
+    _require("username", username_problems(username))
+    _require("name", name_problems(name))
+    _require("password_hash", password_hash_problems(password_hash))
+    now = _now()
+    item: dict[str, AttributeValueTypeDef] = {
+        "username": {"S": username},
+        "name": {"S": name},
+        "password_hash": {"S": password_hash},
+        "timezone": {"S": timezone},
+        "collection_id": {"S": uuid.uuid4().hex},
+        "token_version": {"N": "0"},
+        "active": {"BOOL": True},
+        "created_at": {"S": now},
+        "updated_at": {"S": now},
+        "imported_from": {"S": origin},
+    }
+    try:
+        with _dynamodb_errors():
+            aws.dynamodb().put_item(
+                TableName=_table(), Item=item, ConditionExpression="attribute_not_exists(username)"
+            )
+    except ClientError as exc:
+        existing = _item_get(username)
+        if existing is not None and existing.get("imported_from", {}).get("S") == origin:
+            return _from_item(existing), False
+        raise UsernameTaken() from exc
+    return _from_item(item), True
 
 
 def learner_get(username: str) -> Learner | None:

@@ -114,6 +114,14 @@ JAVUMBO_REGISTER_WINDOW_SECONDS = env_int("JAVUMBO_REGISTER_WINDOW_SECONDS", 360
 JAVUMBO_TRUST_X_FORWARDED_FOR = env_bool("JAVUMBO_TRUST_X_FORWARDED_FOR", False)
 # --- end of account throttles ----------------------------------------------------
 
+# --- Operators' database durability (javumbo/operators_db.py; docs/operators.md) --------
+# On Lambda the ``default`` SQLite file is each container's cache of one S3 object:
+# fetched when stale, published before the response with conditional writes.
+JAVUMBO_OPERATORS_DB_SYNC = env_bool("JAVUMBO_OPERATORS_DB_SYNC", ON_LAMBDA)
+JAVUMBO_OPERATORS_DB_KEY = env_str("JAVUMBO_OPERATORS_DB_KEY", "operators/default.sqlite3")
+JAVUMBO_OPERATORS_DB_RETRIES = env_int("JAVUMBO_OPERATORS_DB_RETRIES", 3, minimum=1)
+# --- end of operators' database durability -------------------------------------------------
+
 # --- Django ------------------------------------------------------------------
 INSTALLED_APPS = [
     "django.contrib.admin",
@@ -138,6 +146,7 @@ MIDDLEWARE = [
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "corsheaders.middleware.CorsMiddleware",
     "javumbo.middleware.ErrorEnvelopeMiddleware",
+    "javumbo.operators_db.OperatorsDatabaseMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",

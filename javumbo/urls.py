@@ -17,10 +17,12 @@ api_patterns: list[URLPattern | URLResolver] = [
     path("docs/", SpectacularSwaggerView.as_view(url_name="schema"), name="docs"),
     path("session/", include("sessions_cache.urls")),
     path("auth/", include("javumbo.account_urls")),
+    path("", include("decks.urls")),
 ]
 
 urlpatterns: list[URLPattern | URLResolver] = [
     path("api/", include(api_patterns)),
+    path("admin/operators/", include("javumbo.admin.urls")),
     path("admin/", admin.site.urls),
     # The existing React client's paths, aliases of /api/auth/register and /api/auth/login.
     path("register", account_views.RegisterView.as_view(), name="register"),

@@ -73,23 +73,28 @@ def _note_cost(cache: str | None = None, seq: int | None = None) -> None:
 
 
 @contextlib.contextmanager
-def collection_locked(username: str, collection_id: str | None) -> Iterator[OpenCollection]:
+def collection_locked(
+    username: str, collection_id: str | None, *, require_active: bool = True
+) -> Iterator[OpenCollection]:
     """Lock the learner's cached file and bring it up to the journal's head.
 
     ``collection_id`` is the id the caller's token names; None for operators and
-    scheduled jobs, which act on whatever account exists now.
+    scheduled jobs, which act on whatever account exists now (and, with
+    ``require_active=False``, also on a deactivated one).
     """
     cache = CachedCollection(username)
     with cache.locked():
         try:
-            opened = _catch_up(username, collection_id, cache)
+            opened = _catch_up(username, collection_id, cache, require_active)
         except store.SpillMissing:
             # Folded and deleted while we read the journal: the meta now points past it.
-            opened = _catch_up(username, collection_id, cache)
+            opened = _catch_up(username, collection_id, cache, require_active)
         yield opened
 
 
-def _catch_up(username: str, expected_id: str | None, cache: CachedCollection) -> OpenCollection:
+def _catch_up(
+    username: str, expected_id: str | None, cache: CachedCollection, require_active: bool
+) -> OpenCollection:
     state = cache.state()
     downloaded = False
     if state is None:
@@ -100,7 +105,7 @@ def _catch_up(username: str, expected_id: str | None, cache: CachedCollection) -
         raise AccountGone()
     if expected_id is not None and meta.collection_id != expected_id:
         raise AccountGone()
-    if not meta.active:
+    if require_active and not meta.active:
         raise AccountInactive()
     if meta.collection_id != state.collection_id:
         # The cache holds an earlier account of the same name: start again from S3.
@@ -300,7 +305,7 @@ def compact_if_due(opened: OpenCollection) -> CompactResult | None:
 
 
 def collection_compact(*, username: str) -> CompactResult:
-    with collection_locked(username, None) as opened:
+    with collection_locked(username, None, require_active=False) as opened:
         return compact(opened)
 
 
@@ -311,7 +316,7 @@ def compact_idle(*, idle_seconds: int | None = None) -> list[CompactResult]:
     results = []
     for username in sorted(store.pending_learners(cutoff_ms + 1)):
         try:
-            with collection_locked(username, None) as opened:
+            with collection_locked(username, None, require_active=False) as opened:
                 if opened.head_appended_at and opened.head_appended_at > cutoff_ms:
                     continue  # still studying; compacts later
                 results.append(compact(opened))

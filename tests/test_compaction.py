@@ -154,3 +154,10 @@ def test_compaction_deletes_folded_spills_and_a_lagging_container_uses_the_snaps
     cached = sqlite3.connect(lagging / alice.username / "collection.anki2")
     assert cached.execute("SELECT length(flds) FROM notes WHERE id = 78").fetchone() == (500_000,)
     cached.close()
+
+
+def test_a_deactivated_learners_pending_changes_are_still_compacted(alice):
+    write(alice, 2)
+    engine.collection_set_active(username=alice.username, active=False)
+    assert alice.username in {r.username for r in engine.compact_idle(idle_seconds=0)}
+    assert snapshot(alice.username).seq == 2
