@@ -45,6 +45,7 @@ __all__ = [
     "cloze_numbers",
     "collection_create",
     "creation_day_start",
+    "deck_config_new",
     "field_checksum",
     "field_normalize",
     "guid_new",
@@ -247,13 +248,18 @@ def sort_field(fields: list[str], sortf: int) -> str:
 
 
 def card_ordinals(
-    notetype: NotetypeDict, fields: list[str], *, tags: Iterable[str] = ()
+    notetype: NotetypeDict,
+    fields: list[str],
+    *,
+    tags: Iterable[str] = (),
+    ensure_card: bool = True,
 ) -> list[int]:
     """The card ordinals Anki generates for a new note with these fields (and tags).
 
     Cloze note types: one card per cloze number n (ordinal n-1, capped at 499). Standard
     ones: each template whose front would show a non-empty field. If nothing qualifies,
-    Anki still gives the note card 0, so no note is ever without a card.
+    Anki still gives a new note card 0, so no note is ever without a card; pass
+    `ensure_card=False` for an edited note that has cards already (Anki adds none then).
 
     One deliberate difference: two cloze numbers of 500 or more both map to ordinal 499,
     and Anki 26.9 then adds two cards with the same ordinal (which its Check Database
@@ -267,7 +273,9 @@ def card_ordinals(
                 notetype, fields, has_tags=any(tags_from_text(tag) for tag in tags)
             )
         )
-    return sorted(ords) or [0]
+    if not ords and ensure_card:
+        return [0]
+    return sorted(ords)
 
 
 def _standard_card_ordinals(notetype: NotetypeDict, fields: list[str], has_tags: bool) -> list[int]:
@@ -534,6 +542,14 @@ def _deck_config_v3_defaults() -> dict[str, Any]:
         "sm2Retention": 0.9,
         "weightSearch": "",
     }
+
+
+def deck_config_new(*, id: int, name: str, now: int, usn: int = -1) -> dict[str, Any]:
+    """A new deck options group (preset) as Anki writes one: Anki's default options under
+    a new id and name. `now` is epoch seconds."""
+    config = _default_deck_config()
+    config.update(id=id, name=name, mod=now, usn=usn)
+    return config
 
 
 def _collection_config(

@@ -218,6 +218,13 @@ def test_it_skips_templates_that_do_not_parse(notetypes):
     assert anki.card_ordinals(model, ["F", "B"]) == [1]
 
 
+def test_it_adds_no_fallback_card_to_a_note_that_has_cards_already(notetypes):
+    # Anki's "card 0 if nothing qualifies" is for new notes only (cardgen.rs)
+    assert anki.card_ordinals(notetypes["reversed"], ["", ""], ensure_card=False) == []
+    assert anki.card_ordinals(notetypes["cloze"], ["no clozes", ""], ensure_card=False) == []
+    assert anki.card_ordinals(notetypes["reversed"], ["", "B"], ensure_card=False) == [1]
+
+
 # rendering
 # ---------------------------------------------------------------------------
 
@@ -463,6 +470,19 @@ def test_it_creates_a_schema_11_collection(tmp_path):
     assert decks["1"]["name"] == "Default" and dconf["1"]["new"]["delays"] == [1.0, 10.0]
     assert names >= {"col", "notes", "cards", "revlog", "graves", "ix_notes_csum", "ix_cards_sched"}
     assert journal_mode == "delete"
+
+
+def test_it_makes_new_deck_options_like_ankis_default_group():
+    # the fixture's options group is Anki's own default, untouched
+    connection = sqlite3.connect(f"file:{FIXTURE}?mode=ro", uri=True)
+    ankis = json.loads(connection.execute("SELECT dconf FROM col").fetchone()[0])["1"]
+    connection.close()
+    made = anki.deck_config_new(id=42, name="Gentle", now=1_700_000_000)
+    assert (made["id"], made["name"], made["mod"], made["usn"]) == (42, "Gentle", 1_700_000_000, -1)
+    identity = ("id", "name", "mod", "usn")
+    assert {k: v for k, v in made.items() if k not in identity} == {
+        k: v for k, v in ankis.items() if k not in identity
+    }
 
 
 def test_it_refuses_to_overwrite_an_existing_collection(tmp_path):
