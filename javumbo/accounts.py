@@ -138,6 +138,12 @@ def learner_update(
     *, username: str, collection_id: str, name: str | None = None, timezone: str | None = None
 ) -> Learner:
     learner = learner_current(username=username, collection_id=collection_id)
+    if timezone is not None and timezone != learner.timezone:
+        # The collection keeps its own copy for scheduling ("today"); it is written in
+        # this request's transaction, so an error below leaves both unchanged.
+        from decks.services import collection_timezone_set
+
+        collection_timezone_set(timezone=timezone)
     return learners.learner_details_set(
         learner,
         name=learner.name if name is None else name,

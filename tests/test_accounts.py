@@ -490,3 +490,18 @@ def test_it_builds_a_starter_deck_anki_accepts_as_it_is(tmp_path):
         assert col.decks.current()["id"] == deck_id
     finally:
         col.close()
+
+
+def test_a_timezone_change_reaches_the_collections_day_boundary(alice, api_as):
+    import json
+
+    from decks.services import TIMEZONE_KEY
+    from sessions_cache.access import collection_session
+
+    api = api_as(alice)
+    assert api.patch("/api/auth/me", {"timezone": "Asia/Tokyo"}, format="json").status_code == 200
+    from decks.models import Collection
+
+    with collection_session(alice.username):
+        conf = json.loads(Collection.objects.get().conf)
+    assert conf[TIMEZONE_KEY] == "Asia/Tokyo"
