@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from django.urls import include, path
-from rest_framework import serializers
+from rest_framework import exceptions, serializers
 from rest_framework.permissions import AllowAny, IsAuthenticated
 from rest_framework.response import Response
 from rest_framework.throttling import AnonRateThrottle
@@ -57,6 +57,11 @@ class PrivateView(APIView):
         return Response({"ok": True})
 
 
+class ForbiddenView(PublicView):
+    def get(self, request):
+        raise exceptions.PermissionDenied()
+
+
 def plain_django_crash(request):
     raise RuntimeError("secret internals outside DRF")
 
@@ -68,6 +73,7 @@ urlpatterns: list = [
     path("api/test/throttled", ThrottledView.as_view()),
     path("api/test/private", PrivateView.as_view()),
     path("api/test/plain-crash", plain_django_crash),
+    path("api/test/forbidden", ForbiddenView.as_view()),
     path("", include(urls.urlpatterns)),
 ]
 handler404 = urls.handler404

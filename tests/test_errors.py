@@ -55,6 +55,10 @@ def test_it_answers_missing_credentials_with_401(client, debug):
     assert_envelope(client.get("/api/test/private"), 401, "not_authenticated")
 
 
+def test_it_answers_a_refusal_with_403(client, debug):
+    assert_envelope(client.get("/api/test/forbidden"), 403, "forbidden")
+
+
 def test_it_carries_application_errors_with_their_details(client, debug):
     body = assert_envelope(client.get("/api/test/conflict"), 409, "conflict")
     assert body["error"] == "Someone else changed this card."
