@@ -58,7 +58,7 @@ class Card(models.Model):
     usn = models.IntegerField()
     type = models.IntegerField(help_text="0 new, 1 learning, 2 review, 3 relearning")
     queue = models.IntegerField(
-        help_text="-3 sched buried, -2 user buried, -1 suspended, 0 new, 1 learning, "
+        help_text="-3 buried by hand, -2 buried by the scheduler (siblings), -1 suspended, 0 new, 1 learning, "
         "2 review, 3 day learning"
     )
     due = models.IntegerField()

@@ -18,6 +18,7 @@ api_patterns: list[URLPattern | URLResolver] = [
     path("session/", include("sessions_cache.urls")),
     path("auth/", include("javumbo.account_urls")),
     path("", include("decks.urls")),
+    path("review", include("review.urls")),
 ]
 
 urlpatterns: list[URLPattern | URLResolver] = [
