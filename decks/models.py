@@ -58,8 +58,8 @@ class Card(models.Model):
     usn = models.IntegerField()
     type = models.IntegerField(help_text="0 new, 1 learning, 2 review, 3 relearning")
     queue = models.IntegerField(
-        help_text="-3 buried by hand, -2 buried by the scheduler (siblings), -1 suspended, 0 new, 1 learning, "
-        "2 review, 3 day learning"
+        help_text="-3 buried by hand, -2 buried by the scheduler (siblings), -1 suspended, "
+        "0 new, 1 learning, 2 review, 3 day learning"
     )
     due = models.IntegerField()
     ivl = models.IntegerField()
