@@ -105,6 +105,8 @@ class AccountThrottle(BaseThrottle):
         )
 
     def allow_request(self, request: Request, view: Any) -> bool:
+        if request.method != "POST":
+            return True  # only attempts count: a stray GET is answered 405, uncounted
         keys = {"address": client_address(request), "username": _requested_username(request)}
         waits = [
             self.counter.hit(f"{self.action}-{per}", key, self.rate(per))
