@@ -639,7 +639,7 @@ def package_write(
         raise FileNotFoundError(collection_path)
     with tempfile.TemporaryDirectory(prefix="javumbo-apkg-") as scratch:
         work = Path(scratch) / "collection.anki2"
-        _snapshot(collection_path, work)
+        collection_snapshot(collection_path, work)
         with contextlib.closing(_connect(work)) as conn:
             with conn:
                 wanted_media = _reduce_collection(conn, deck_ids, include_scheduling)
@@ -657,7 +657,7 @@ def package_write(
     return ExportSummary(counts[0], counts[1], counts[2], media_files, size)
 
 
-def _snapshot(source: Path, target: Path) -> None:
+def collection_snapshot(source: Path, target: Path) -> None:
     """Copy a consistent snapshot with SQLite's backup API, reading only."""
     with (
         contextlib.closing(

@@ -20,7 +20,7 @@ ROOT = Path(__file__).resolve().parent.parent
 VAR = ROOT / "var"
 
 
-def local_environment(aws_port: int) -> dict[str, str]:
+def local_environment(aws_port: int, web_port: str) -> dict[str, str]:
     env = dict(os.environ)
     env.update(
         {
@@ -33,6 +33,8 @@ def local_environment(aws_port: int) -> dict[str, str]:
             "JAVUMBO_CACHE_DIR": str(VAR / "cache"),
             "JAVUMBO_DEFAULT_DB": str(VAR / "default.sqlite3"),
             "JAVUMBO_INSTANCE_ID": "local-runserver",
+            # The client's pages may upload large imports straight to the local bucket.
+            "JAVUMBO_UPLOAD_ORIGINS": f"http://127.0.0.1:{web_port},http://localhost:{web_port}",
             "PYTHONUNBUFFERED": "1",
         }
     )
@@ -48,7 +50,7 @@ def main() -> None:
     web_port = os.environ.get("JAVUMBO_PORT", "8000")
     shutil.rmtree(VAR, ignore_errors=True)
     VAR.mkdir()
-    env = local_environment(aws_port)
+    env = local_environment(aws_port, web_port)
     aws = subprocess.Popen(
         [sys.executable, "-m", "devtools.local_aws", "--port", str(aws_port)], env=env, cwd=ROOT
     )

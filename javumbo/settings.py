@@ -122,6 +122,33 @@ JAVUMBO_OPERATORS_DB_KEY = env_str("JAVUMBO_OPERATORS_DB_KEY", "operators/defaul
 JAVUMBO_OPERATORS_DB_RETRIES = env_int("JAVUMBO_OPERATORS_DB_RETRIES", 3, minimum=1)
 # --- end of operators' database durability -------------------------------------------------
 
+# --- Export and import (decks/exchange.py; docs/exchange.md) ------------------------------
+MiB = 1024 * 1024
+# A Lambda answer is at most 6 MB, and API Gateway carries a binary body base64-encoded
+# (4 bytes per 3): a 4 MiB package is 5.33 MiB on the wire, leaving room for the headers.
+# Larger exports are uploaded to S3 and answered with a presigned link instead.
+JAVUMBO_EXPORT_INLINE_MAX_BYTES = env_int("JAVUMBO_EXPORT_INLINE_MAX_BYTES", 4 * MiB, minimum=0)
+# How long a presigned export link (or staged-upload form) stays valid.
+JAVUMBO_EXPORT_URL_SECONDS = env_int("JAVUMBO_EXPORT_URL_SECONDS", 900, minimum=60)
+# The zip-bomb guard: the package itself, what it expands to, how many files it holds.
+JAVUMBO_IMPORT_MAX_BYTES = env_int("JAVUMBO_IMPORT_MAX_BYTES", 100 * MiB, minimum=1024)
+JAVUMBO_IMPORT_MAX_EXPANDED_BYTES = env_int(
+    "JAVUMBO_IMPORT_MAX_EXPANDED_BYTES", 1024 * MiB, minimum=1024
+)
+JAVUMBO_IMPORT_MAX_ENTRIES = env_int("JAVUMBO_IMPORT_MAX_ENTRIES", 20_000, minimum=2)
+# Each learner's media in S3: one file, all files together, how many.
+JAVUMBO_MEDIA_MAX_FILE_BYTES = env_int("JAVUMBO_MEDIA_MAX_FILE_BYTES", 20 * MiB, minimum=1024)
+JAVUMBO_MEDIA_MAX_TOTAL_BYTES = env_int("JAVUMBO_MEDIA_MAX_TOTAL_BYTES", 1024 * MiB, minimum=0)
+JAVUMBO_MEDIA_MAX_FILES = env_int("JAVUMBO_MEDIA_MAX_FILES", 20_000, minimum=0)
+# The storage engine reads a mutating request's body into memory (so that a retried view
+# can read it again), and Django refuses to read more than DATA_UPLOAD_MAX_MEMORY_SIZE:
+# an import must fit, with room for the multipart envelope. A bigger body is answered 413
+# (decks.exchange_views.RequestSizeLimitMiddleware) before anything reads it. Uploaded
+# files above FILE_UPLOAD_MAX_MEMORY_SIZE (Django's 2.5 MB) are parsed to a temporary file.
+DATA_UPLOAD_MAX_MEMORY_SIZE = JAVUMBO_IMPORT_MAX_BYTES + MiB
+FILE_UPLOAD_MAX_MEMORY_SIZE = 2_621_440
+# --- end of export and import -----------------------------------------------------------
+
 # --- Django ------------------------------------------------------------------
 INSTALLED_APPS = [
     "django.contrib.admin",
@@ -151,6 +178,7 @@ MIDDLEWARE = [
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
+    "decks.exchange_views.RequestSizeLimitMiddleware",  # 413 before the body is read
     "sessions_cache.middleware.UserDatabaseMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
@@ -208,6 +236,16 @@ STORAGES = {
 }
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
+# --- The web client (client/, issue 9) -------------------------------------------
+# `make client-build` writes the React app to client/dist. WhiteNoise serves its files at
+# the site root (Vite's content-hashed files under /assets/ are cached for ever), and
+# javumbo.spa answers its index.html for every client-side route.
+JAVUMBO_CLIENT_DIST = BASE_DIR / "client" / "dist"
+if JAVUMBO_CLIENT_DIST.is_dir():
+    WHITENOISE_ROOT = JAVUMBO_CLIENT_DIST
+WHITENOISE_IMMUTABLE_FILE_TEST = r"^/assets/.+-[A-Za-z0-9_-]{8,}\.\w+$"
+# --- end of the web client --------------------------------------------------------
+
 SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
 SESSION_COOKIE_SECURE = not DEBUG
 CSRF_COOKIE_SECURE = not DEBUG
@@ -219,6 +257,11 @@ CORS_ALLOWED_ORIGINS = env_list(
 )
 CORS_ALLOW_HEADERS = ["authorization", "content-type", "x-session-id", "idempotency-key"]
 CORS_EXPOSE_HEADERS = ["X-Session-ID", "Server-Timing"]
+# Origins whose pages may upload large imports straight to the bucket (its CORS rule,
+# set by `manage.py provision`): the client's own origin and any API client origin.
+JAVUMBO_UPLOAD_ORIGINS = env_list(
+    "JAVUMBO_UPLOAD_ORIGINS", CORS_ALLOWED_ORIGINS + CSRF_TRUSTED_ORIGINS
+)
 
 # --- REST framework -----------------------------------------------------------
 REST_FRAMEWORK = {

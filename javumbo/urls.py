@@ -6,7 +6,7 @@ from django.contrib import admin
 from django.urls import URLPattern, URLResolver, include, path, re_path
 from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
 
-from javumbo import account_views, errors
+from javumbo import account_views, errors, spa
 from javumbo.health import HealthView
 from javumbo.views import ApiRootView
 
@@ -19,6 +19,7 @@ api_patterns: list[URLPattern | URLResolver] = [
     path("auth/", include("javumbo.account_urls")),
     path("", include("decks.urls")),
     path("review", include("review.urls")),
+    path("", include("decks.exchange_urls")),
 ]
 
 urlpatterns: list[URLPattern | URLResolver] = [
@@ -29,6 +30,8 @@ urlpatterns: list[URLPattern | URLResolver] = [
     path("register", account_views.RegisterView.as_view(), name="register"),
     path("login", account_views.LoginView.as_view(), name="login"),
     re_path(r"^api/.*$", errors.not_found),
+    # The web client's own routes: anything not under api/, admin/, static/ or assets/.
+    re_path(r"^(?!(?:api|admin|static|assets)(?:/|$))(?P<path>.*)$", spa.client_index),
 ]
 
 handler400 = errors.bad_request

@@ -36,7 +36,7 @@ class UndoInput(serializers.Serializer):
     )
 
 
-class CardOutput(serializers.Serializer):
+class StudyCardOutput(serializers.Serializer):
     id = serializers.IntegerField()
     note_id = serializers.IntegerField()
     deck_id = serializers.IntegerField()
@@ -75,7 +75,7 @@ class IntervalsOutput(serializers.Serializer):
 
 class StudyOutput(serializers.Serializer):
     deck_id = serializers.IntegerField()
-    card = CardOutput(allow_null=True)
+    card = StudyCardOutput(allow_null=True)
     counts = CountsOutput()
     intervals = IntervalsOutput(allow_null=True)
     next_due_at = serializers.IntegerField(

@@ -72,7 +72,24 @@ TABLE_SPECS: dict[str, TableSpec] = {
 }
 
 
-def bucket_provision(s3: S3Client, bucket: str, region: str) -> list[str]:
+def upload_cors(origins: list[str]) -> list[dict[str, Any]]:
+    """Browsers at these origins may POST large imports straight to the bucket
+    (a presigned form from POST /api/import/uploads); nothing else is allowed."""
+    if not origins:
+        return []
+    return [
+        {
+            "AllowedOrigins": sorted(set(origins)),
+            "AllowedMethods": ["POST"],
+            "AllowedHeaders": ["*"],
+            "MaxAgeSeconds": 3000,
+        }
+    ]
+
+
+def bucket_provision(
+    s3: S3Client, bucket: str, region: str, upload_origins: list[str] | None = None
+) -> list[str]:
     """Create the collections bucket and bring its settings to what we want."""
     done: list[str] = []
     try:
@@ -117,6 +134,12 @@ def bucket_provision(s3: S3Client, bucket: str, region: str) -> list[str]:
                 Bucket=bucket,
                 LifecycleConfiguration={"Rules": LIFECYCLE_RULES},  # type: ignore[typeddict-item]
             ),
+        )
+    cors = upload_cors(upload_origins or [])
+    if cors and _bucket_setting(s3.get_bucket_cors, bucket, "CORSRules") != cors:
+        done += _setting_apply(
+            f"allowed browser uploads to {bucket} from {', '.join(cors[0]['AllowedOrigins'])}",
+            lambda: s3.put_bucket_cors(Bucket=bucket, CORSConfiguration={"CORSRules": cors}),  # type: ignore[typeddict-item]
         )
     return done
 
@@ -216,14 +239,21 @@ def provision_configured() -> list[str]:
         bucket=settings.JAVUMBO_BUCKET,
         tables=settings.JAVUMBO_TABLES,
         region=settings.AWS_REGION,
+        upload_origins=settings.JAVUMBO_UPLOAD_ORIGINS,
     )
 
 
 def provision(
-    s3: S3Client, ddb: DynamoDBClient, *, bucket: str, tables: dict[str, str], region: str
+    s3: S3Client,
+    ddb: DynamoDBClient,
+    *,
+    bucket: str,
+    tables: dict[str, str],
+    region: str,
+    upload_origins: list[str] | None = None,
 ) -> list[str]:
     """Everything Javumbo needs; returns what was changed (empty when all was in place)."""
-    done = bucket_provision(s3, bucket, region)
+    done = bucket_provision(s3, bucket, region, upload_origins)
     for logical, physical in tables.items():
         done += table_provision(ddb, physical, TABLE_SPECS[logical])
     return done

@@ -57,3 +57,14 @@ def test_it_creates_tables_with_their_keys_indexes_and_ttl():
 def test_the_command_says_when_nothing_changed(capsys):
     call_command("provision")
     assert "nothing changed" in capsys.readouterr().out
+
+
+def test_it_lets_the_clients_origins_post_uploads_to_the_bucket():
+    bucket, tables = fresh_names()
+    origins = ["https://app.example", "http://127.0.0.1:8000"]
+    args = dict(bucket=bucket, tables=tables, region="us-east-1", upload_origins=origins)
+    assert any("allowed browser uploads" in c for c in provision(aws.s3(), aws.dynamodb(), **args))
+    rules = aws.s3().get_bucket_cors(Bucket=bucket)["CORSRules"]
+    assert rules[0]["AllowedOrigins"] == sorted(origins)
+    assert rules[0]["AllowedMethods"] == ["POST"]
+    assert provision(aws.s3(), aws.dynamodb(), **args) == []
