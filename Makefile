@@ -15,10 +15,10 @@ $(VENV)/.installed: requirements.txt requirements-dev.txt
 	echo "$(CURDIR)" > $(VENV)/$(SITE)/javumbo-checkout.pth
 	touch $@
 
-run: $(VENV)/.installed
+run: $(VENV)/.installed client-build
 	$(VENV)/bin/python -m devtools.run_local
 
-test: lint typecheck pytest
+test: lint typecheck pytest client-test client-e2e
 
 lint: $(VENV)/.installed
 	$(VENV)/bin/ruff check .
@@ -47,7 +47,7 @@ $(DEPLOY_VENV)/.installed: requirements.txt requirements-deploy.txt
 	touch $@
 
 # The Lambda zip, built by zappa from a virtualenv holding only what Lambda runs.
-package: $(DEPLOY_VENV)/.installed
+package: $(DEPLOY_VENV)/.installed client-build
 	mkdir -p dist
 	SECRET_KEY=collectstatic $(DEPLOY_VENV)/bin/python manage.py collectstatic --no-input -v 0
 	VIRTUAL_ENV=$(CURDIR)/$(DEPLOY_VENV) PATH=$(CURDIR)/$(DEPLOY_VENV)/bin:$$PATH \
@@ -55,6 +55,10 @@ package: $(DEPLOY_VENV)/.installed
 
 bench: $(VENV)/.installed
 	$(VENV)/bin/python -m bench storage
+	$(VENV)/bin/python -m bench stats
 
 clean:
-	rm -rf $(VENV) $(DEPLOY_VENV) dist var staticfiles $(PEERS)/node_modules
+	rm -rf $(VENV) $(DEPLOY_VENV) dist var staticfiles $(PEERS)/node_modules client/node_modules client/dist
+
+# The web client's targets (client-build, client-test, client-e2e).
+include client/client.mk
