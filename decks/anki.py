@@ -461,11 +461,16 @@ def creation_day_start(now_seconds: int, minutes_west: int, rollover_hour: int =
 
 
 def _default_deck() -> dict[str, Any]:
+    return deck_new(id=DEFAULT_DECK_ID, name="Default", mod=0, usn=0)
+
+
+def deck_new(*, id: int, name: str, mod: int, usn: int = -1) -> dict[str, Any]:
+    """A normal deck's legacy JSON, every key as Anki 26.9 writes it for a new deck."""
     return {
-        "id": DEFAULT_DECK_ID,
-        "mod": 0,
-        "name": "Default",
-        "usn": 0,
+        "id": id,
+        "mod": mod,
+        "name": name,
+        "usn": usn,
         "lrnToday": [0, 0],
         "revToday": [0, 0],
         "newToday": [0, 0],

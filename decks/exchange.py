@@ -73,7 +73,7 @@ from decks.apkg import (
     package_read,
     package_write,
 )
-from decks.selectors import CollectionState, JsonDict, collection_load
+from decks.selectors import CARD_COLUMNS, CollectionState, JsonDict, collection_load
 from decks.services import collection_save
 from javumbo import aws
 from javumbo.errors import JavumboError, PayloadTooLarge, Unavailable
@@ -592,10 +592,7 @@ def _queue_restored(card_type: int, due: int) -> int:
     return 2 if card_type == 2 else 0
 
 
-_CARD_COLUMNS = (
-    "id, nid, did, ord, mod, usn, type, queue, due, ivl, factor, reps, lapses, left, odue, "
-    "odid, flags, data"
-)
+_CARD_COLUMNS = ", ".join(CARD_COLUMNS)
 _CARD_SCHEDULING = (
     "did",
     "mod",

@@ -221,26 +221,6 @@ def _cards_remove(card_ids: list[int]) -> int:
 # Decks
 # ---------------------------------------------------------------------------
 
-# What Anki 26.9 writes for a new normal deck (besides id, name, mod and usn)
-_NEW_DECK_VALUES: JsonDict = {
-    "lrnToday": [0, 0],
-    "revToday": [0, 0],
-    "newToday": [0, 0],
-    "timeToday": [0, 0],
-    "collapsed": True,
-    "browserCollapsed": True,
-    "desc": "",
-    "dyn": 0,
-    "conf": DEFAULT_PRESET_ID,
-    "extendNew": 0,
-    "extendRev": 0,
-    "reviewLimit": None,
-    "newLimit": None,
-    "reviewLimitToday": None,
-    "newLimitToday": None,
-    "desiredRetention": None,
-}
-
 
 def deck_name_normalize(name: str) -> str:
     """A deck name as Anki stores it (each `::` part NFC, without control characters or
@@ -270,10 +250,10 @@ def _deck_named(state: CollectionState, name: str) -> JsonDict | None:
 
 
 def _deck_add(state: CollectionState, name: str) -> JsonDict:
-    deck = copy.deepcopy(state.deck(DEFAULT_DECK_ID) or {})  # Default has every key Anki wants
-    deck.update(copy.deepcopy(_NEW_DECK_VALUES))
+    # Default carries any key a newer Anki wrote; a new deck's own values win.
+    deck = copy.deepcopy(state.deck(DEFAULT_DECK_ID) or {})
     deck_id = anki.new_id(lambda candidate: str(candidate) in state.decks)
-    deck.update(id=deck_id, name=name, mod=_now_ms() // 1000, usn=-1)
+    deck.update(anki.deck_new(id=deck_id, name=name, mod=_now_ms() // 1000))
     state.decks[str(deck_id)] = deck
     return deck
 
