@@ -60,7 +60,8 @@ def main() -> None:
         manage(env, "migrate", "--no-input", "-v", "0")
         manage(env, "collectstatic", "--no-input", "-v", "0")
         manage(env, "seed_demo")
-        print(f"\nJavumbo: http://127.0.0.1:{web_port}/api/  (docs /api/docs/, admin /admin/)\n")
+        site = f"http://127.0.0.1:{web_port}"
+        print(f"\nJavumbo: {site}/ (web client), {site}/api/ (API; docs /api/docs/), {site}/admin/\n")
         manage(env, "runserver", f"127.0.0.1:{web_port}")
     except KeyboardInterrupt:
         pass
