@@ -61,7 +61,7 @@ def main() -> None:
         manage(env, "collectstatic", "--no-input", "-v", "0")
         manage(env, "seed_demo")
         site = f"http://127.0.0.1:{web_port}"
-        print(f"\nJavumbo: {site}/ (web client), {site}/api/ (API; docs /api/docs/), {site}/admin/\n")
+        print(f"\nJavumbo: {site}/ (web client), {site}/api/ (docs /api/docs/), {site}/admin/\n")
         manage(env, "runserver", f"127.0.0.1:{web_port}")
     except KeyboardInterrupt:
         pass
