@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import os
 from collections.abc import Iterator
 
 import pytest
+from hypothesis import settings as hypothesis_settings
 from rest_framework.test import APIClient
 
 from sessions_cache.provisioning import provision_configured
@@ -102,3 +104,10 @@ def api_as():
         return api
 
     return client_for
+
+
+# Property tests explore the same examples on every run in CI, so a landing never
+# depends on luck; locally they keep searching new ones.
+hypothesis_settings.register_profile("ci", derandomize=True, deadline=None)
+if os.environ.get("CI"):
+    hypothesis_settings.load_profile("ci")
