@@ -192,16 +192,15 @@ def _item_get(username: str) -> dict[str, Any] | None:
 # --- The repository ----------------------------------------------------------------------
 
 
-def learner_insert(*, username: str, name: str, password: str, timezone: str) -> Learner:
-    """Create a learner (a new collection id, token version 0, active), or UsernameTaken."""
-    _require("username", username_problems(username))
-    _require("name", name_problems(name))
-    _require("timezone", timezone_problems(timezone))
+def _new_item(
+    username: str, name: str, password_hash: str, timezone: str
+) -> dict[str, AttributeValueTypeDef]:
+    """A new account's item: a new collection id, token version 0, active."""
     now = _now()
-    item: dict[str, AttributeValueTypeDef] = {
+    return {
         "username": {"S": username},
         "name": {"S": name},
-        "password_hash": {"S": _password_hash(password)},
+        "password_hash": {"S": password_hash},
         "timezone": {"S": timezone},
         "collection_id": {"S": uuid.uuid4().hex},
         "token_version": {"N": "0"},
@@ -209,6 +208,14 @@ def learner_insert(*, username: str, name: str, password: str, timezone: str) ->
         "created_at": {"S": now},
         "updated_at": {"S": now},
     }
+
+
+def learner_insert(*, username: str, name: str, password: str, timezone: str) -> Learner:
+    """Create a learner (a new collection id, token version 0, active), or UsernameTaken."""
+    _require("username", username_problems(username))
+    _require("name", name_problems(name))
+    _require("timezone", timezone_problems(timezone))
+    item = _new_item(username, name, _password_hash(password), timezone)
     try:
         with _dynamodb_errors():
             aws.dynamodb().put_item(
@@ -232,19 +239,8 @@ def learner_import(
     _require("username", username_problems(username))
     _require("name", name_problems(name))
     _require("password_hash", password_hash_problems(password_hash))
-    now = _now()
-    item: dict[str, AttributeValueTypeDef] = {
-        "username": {"S": username},
-        "name": {"S": name},
-        "password_hash": {"S": password_hash},
-        "timezone": {"S": timezone},
-        "collection_id": {"S": uuid.uuid4().hex},
-        "token_version": {"N": "0"},
-        "active": {"BOOL": True},
-        "created_at": {"S": now},
-        "updated_at": {"S": now},
-        "imported_from": {"S": origin},
-    }
+    item = _new_item(username, name, password_hash, timezone)
+    item["imported_from"] = {"S": origin}
     try:
         with _dynamodb_errors():
             aws.dynamodb().put_item(
